@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds a minimal Debian host image with debootstrap and imports it into podman.
+# Usage: build_image.sh bookworm|trixie
+# Kept minimal on purpose (python3, sudo, sshd, CA certificates): a package that a role
+# forgets to install makes a test fail instead of being hidden by the image.
+source "$(dirname "$0")/lib.sh"
+suite=${1:?usage: build_image.sh SUITE}
+image=$IMAGE_PREFIX:$suite
+
+# Rebuild when the recipe, the harness key or the extra CA certificates change.
+stamp=$( { cat "$0" "$SSH_KEY.pub"; cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true; } | sha256sum | cut -c1-16)
+if [[ $(podman image inspect --format '{{ index .Labels "mcpops.recipe" }}' "$image" 2>/dev/null || true) == "$stamp" ]]; then
+  log "image $image is current"
+  exit 0
+fi
+
+rootfs=$(mktemp -d "$HARNESS_STATE/rootfs-$suite.XXXX")
+trap 'rm -rf "$rootfs"' EXIT
+log "debootstrap $suite (about a minute)"
+debootstrap --variant=minbase --include=python3,sudo,openssh-server,ca-certificates \
+  "$suite" "$rootfs" http://deb.debian.org/debian >"$HARNESS_STATE/debootstrap-$suite.log" 2>&1 \
+  || die "debootstrap failed, see $HARNESS_STATE/debootstrap-$suite.log"
+
+# The egress proxy's CA (if this machine has extra CAs) so hosts can reach the registries.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
+  chroot "$rootfs" update-ca-certificates >/dev/null
+fi
+
+# Non-root connection user with passwordless sudo, as on a real fleet; the gateway's
+# service user, as openclaw's onboarding leaves it.
+chroot "$rootfs" useradd -m -s /bin/bash deploy
+chroot "$rootfs" useradd -m -s /bin/bash openclaw
+echo 'deploy ALL=(ALL) NOPASSWD: ALL' >"$rootfs/etc/sudoers.d/deploy"
+chmod 0440 "$rootfs/etc/sudoers.d/deploy"
+install -d -m 0700 -o 1000 -g 1000 "$rootfs/home/deploy/.ssh"
+install -m 0600 -o 1000 -g 1000 "$SSH_KEY.pub" "$rootfs/home/deploy/.ssh/authorized_keys"
+mkdir -p "$rootfs/run/sshd"
+chroot "$rootfs" ssh-keygen -A >/dev/null
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+
+log "importing $image"
+tar -C "$rootfs" -c . | podman import --change "LABEL mcpops.recipe=$stamp" - "$image" >/dev/null
+log "image $image built"
