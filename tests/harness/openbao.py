@@ -72,7 +72,7 @@ def stop(state_dir):
         info = json.load(src)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(info["pid"], signal.SIGTERM)
-        for _ in range(50):
+        for dummy in range(50):
             os.killpg(info["pid"], 0)
             time.sleep(0.1)
         os.killpg(info["pid"], signal.SIGKILL)

@@ -10,3 +10,4 @@ here=$(dirname "$0")
 "$here/node_mirror.sh" build
 "$here/verdaccio.sh" install
 "$here/layout.sh"
+"$here/standin.sh" install
