@@ -44,6 +44,6 @@ export ANSIBLE_PIPELINING=true ANSIBLE_PYTHON_INTERPRETER=auto_silent
 "$ROOT/tests/harness/services.sh" bash -c "
   ansible-playbook -i '$DEMO/inventory.yml' mcpops.alipay_mcp.install &&
   echo && echo 'Installed on $HOST:' &&
-  ansible -i '$DEMO/inventory.yml' openclaw_gateways -b --become-user openclaw -o \
+  ANSIBLE_STDOUT_CALLBACK=ansible.builtin.minimal ansible -i '$DEMO/inventory.yml' openclaw_gateways -b --become-user openclaw \
     -m ansible.builtin.shell -a 'echo node \$(/opt/mcpops/node/current/bin/node --version), mcporter \$(mcporter --version)'
 "

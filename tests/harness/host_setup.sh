@@ -3,7 +3,7 @@
 # settings this kind of machine needs (runc, rlimits), only when they are not set yet.
 source "$(dirname "$0")/lib.sh"
 
-packages=(podman runc debootstrap xz-utils gnupg openssh-client uidmap)
+packages=(podman runc debootstrap xz-utils gnupg openssh-client uidmap curl git)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

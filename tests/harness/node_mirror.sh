@@ -75,7 +75,10 @@ stop() {
   rm -f "$pidfile"
 }
 
+running() { [[ -f $MIRROR/server.pid ]] && kill -0 "$(cat $MIRROR/server.pid)" 2>/dev/null; }
+
 case ${1:-} in
+  running) running ;;
   build) build ;;
   serve) serve ;;
   stop) stop ;;

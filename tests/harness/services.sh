@@ -6,15 +6,17 @@
 source "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
 bao_state=$HARNESS_STATE/openbao-$$
+# Only what this run started is stopped, so a demo and a test run can share the services.
+started=()
 stop_all() {
-  "$here/node_mirror.sh" stop
-  "$here/verdaccio.sh" stop
+  for s in "${started[@]}"; do "$here/$s" stop; done
   "$VENV/bin/python" "$here/openbao.py" stop "$bao_state"
   rm -rf "$bao_state"
 }
 trap stop_all EXIT
-"$here/node_mirror.sh" serve
-"$here/verdaccio.sh" serve
+for s in node_mirror.sh verdaccio.sh; do
+  if ! "$here/$s" running; then "$here/$s" serve; started+=("$s"); fi
+done
 "$here/standin.sh" publish
 eval "$("$VENV/bin/python" "$here/openbao.py" start "$bao_state" | sed 's/^/export /')"
 log "OpenBao dev server at $VAULT_ADDR"

@@ -37,7 +37,10 @@ stop() {
   rm -f "$pidfile"
 }
 
+running() { [[ -f $STATE/server.pid ]] && kill -0 "$(cat $STATE/server.pid)" 2>/dev/null; }
+
 case ${1:-} in
+  running) running ;;
   install) install ;;
   serve) serve ;;
   stop) stop ;;

@@ -21,3 +21,13 @@ def test_defaults_match_argument_specs(role):
         assert options[name]["default"] == value, f"{role.name}: {name} default differs from argument_specs"
     for name, option in options.items():
         assert option.get("description"), f"{role.name}: {name} has no description"
+
+
+def test_role_readme_tables_are_current():
+    import importlib.util
+
+    path = pathlib.Path(__file__).parents[2] / "tests" / "harness" / "role_docs.py"
+    spec = importlib.util.spec_from_file_location("role_docs", path)
+    role_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(role_docs)
+    assert role_docs.main(check=True) == 0, "run: python tests/harness/role_docs.py"
