@@ -66,6 +66,8 @@ sys.exit(0 if s.connect_ex((sys.argv[1], int(sys.argv[2]))) == 0 else 1)
 PY
     sleep 0.1
   done
+  # Another process on the port would answer the probe above; make sure it is ours.
+  kill -0 "$(cat "$pidfile")" 2>/dev/null || die "node mirror failed to start (port $MIRROR_PORT taken?): $(tail -n 3 "$MIRROR/server.out")"
   log "node mirror at http://$MIRROR_ADDR:$MIRROR_PORT/ (log: $MIRROR/access.log)"
 }
 

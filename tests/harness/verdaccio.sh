@@ -25,6 +25,7 @@ serve() {
     --listen "$REGISTRY_ADDR:$REGISTRY_PORT" >"$STATE/server.out" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 100); do
+    kill -0 "$(cat "$pidfile")" 2>/dev/null || die "Verdaccio exited (port $REGISTRY_PORT taken?): $(tail -n 3 "$STATE/server.out")"
     curl -fsS -o /dev/null "$URL-/ping" 2>/dev/null && { log "npm registry at $URL (log: $STATE/registry.log)"; return; }
     sleep 0.2
   done
