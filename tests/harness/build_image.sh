@@ -7,8 +7,9 @@ source "$(dirname "$0")/lib.sh"
 suite=${1:?usage: build_image.sh SUITE}
 image=$IMAGE_PREFIX:$suite
 
-# Rebuild when the recipe, the harness key or the extra CA certificates change.
-stamp=$( { cat "$0" "$SSH_KEY.pub"; cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true; } | sha256sum | cut -c1-16)
+# Rebuild when the recipe or the extra CA certificates change. The harness key is not baked in
+# (containers get it mounted), so checkouts with different keys share the images.
+stamp=$( { cat "$0"; cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true; } | sha256sum | cut -c1-16)
 if [[ $(podman image inspect --format '{{ index .Labels "mcpops.recipe" }}' "$image" 2>/dev/null || true) == "$stamp" ]]; then
   log "image $image is current"
   exit 0
@@ -34,7 +35,6 @@ chroot "$rootfs" useradd -m -s /bin/bash openclaw
 echo 'deploy ALL=(ALL) NOPASSWD: ALL' >"$rootfs/etc/sudoers.d/deploy"
 chmod 0440 "$rootfs/etc/sudoers.d/deploy"
 install -d -m 0700 -o 1000 -g 1000 "$rootfs/home/deploy/.ssh"
-install -m 0600 -o 1000 -g 1000 "$SSH_KEY.pub" "$rootfs/home/deploy/.ssh/authorized_keys"
 mkdir -p "$rootfs/run/sshd"
 chroot "$rootfs" ssh-keygen -A >/dev/null
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*

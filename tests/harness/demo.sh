@@ -17,6 +17,7 @@ mkdir -p "$DEMO"
 if ! podman container exists "mcpops-$HOST"; then
   log "starting the demo host $HOST (podman container, sshd on $ADDR:2222)"
   podman run -d --name "mcpops-$HOST" --network host --hostname "$HOST" --add-host "$HOST:127.0.0.1" \
+    -v "$SSH_KEY.pub:/home/deploy/.ssh/authorized_keys:ro" \
     "$IMAGE_PREFIX:bookworm" /usr/sbin/sshd -D -e -o "ListenAddress=$ADDR" -o Port=2222 >/dev/null
 elif [[ $(podman inspect -f '{{.State.Running}}' "mcpops-$HOST") != true ]]; then
   podman start "mcpops-$HOST" >/dev/null
