@@ -19,7 +19,7 @@ END = "<!-- END ARGUMENT SPECS -->"
 
 def _cell(text):
     # Ansible's markup (C(x), O(x), V(x)) becomes Markdown code.
-    text = re.sub(r"\b[COVI]\(([^)]*)\)", r"`\1`", str(text))
+    text = re.sub(r"\b[COVIEP]\(([^)]*)\)", r"`\1`", str(text))
     return text.replace("|", "\\|").replace("\n", " ")
 
 
