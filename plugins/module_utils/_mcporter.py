@@ -647,8 +647,16 @@ class McporterRunner(object):
 
     def config_servers(self, config, cwd):
         '''Servers the config file declares, validated by mcporter itself (starts nothing).'''
-        result = self.run(['config', 'list', '--json', '--config', config], cwd)
-        return local_servers(parse_config_list_result(result), config)
+        try:
+            result = self.run(['config', 'list', '--json', '--config', config], cwd)
+            return local_servers(parse_config_list_result(result), config)
+        except McporterError as error:
+            # mcporter runs from the config's folder, so a missing file can surface as a missing
+            # working directory: name the real cause.
+            if error.detail == 'cwd_missing' and not os.path.exists(config):
+                raise McporterError('config_invalid', 'the config file %s does not exist' % config,
+                                    detail='file_not_found')
+            raise
 
     def list_config(self, config, cwd):
         return parse_list_result(self.run(['list', '--json', '--exit-code', '--config', config], cwd))

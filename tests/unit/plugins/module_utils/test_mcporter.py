@@ -535,3 +535,17 @@ def test_retries_only_transient_classes():
 
     final = m.with_retries(lambda: {'classification': 'timeout'}, 2, 0, sleep=lambda s: None)
     assert final['attempts'] == 3
+
+
+def test_missing_config_file_is_named_not_its_folder(tmp_path):
+    missing = str(tmp_path / 'nothere' / 'config' / 'mcporter.json')
+    runner = m.McporterRunner.__new__(m.McporterRunner)
+
+    def run(args, cwd):
+        raise m.McporterError('config_invalid', 'the working directory is missing or not reachable',
+                                detail='cwd_missing')
+
+    runner.run = run
+    with pytest.raises(m.McporterError) as caught:
+        runner.config_servers(missing, str(tmp_path / 'nothere' / 'config'))
+    assert (caught.value.classification, caught.value.detail) == ('config_invalid', 'file_not_found')
