@@ -26,13 +26,15 @@ step() {
 scenarios=${SCENARIOS:-$(cd molecule && for d in */molecule.yml; do echo "${d%/molecule.yml}"; done)}
 
 step lint ansible-lint --profile production
-step units python -m pytest tests/unit tests/integration -q -p no:cacheprovider
 # ansible-test keeps its sanity venvs under ~/.ansible/test; a HOME inside .cache keeps them (and the
 # offline get-pip bootstrap it would otherwise download) with the checkout.
 sanity_home=$(dirname "$HARNESS_STATE")/ansible-test-home
 mkdir -p "$sanity_home/.ansible/test/cache"
 cp tests/harness/ansible_test_get_pip.py "$sanity_home/.ansible/test/cache/get_pip_24_2.py"
 step sanity bash -c "cd '$tree' && HOME='$sanity_home' ansible-test sanity --python 3.11 --venv --requirements --color no"
+step units bash -c "cd '$tree' && HOME='$sanity_home' ansible-test units --python 3.11 --venv --requirements --color no"
+# Repository checks (role docs and specs) and tests on real services (OpenBao, the server stand-in).
+step pytest python -m pytest tests/repo tests/integration -q -p no:cacheprovider
 step build bash -c "ansible-galaxy collection build --force --output-path '$HARNESS_STATE/build' >/dev/null && ls '$HARNESS_STATE'/build/mcpops-alipay_mcp-*.tar.gz"
 for s in $scenarios; do
   step "molecule-$s" "$ROOT/tests/harness/services.sh" molecule test -s "$s"
