@@ -542,8 +542,7 @@ def test_missing_config_file_is_named_not_its_folder(tmp_path):
     runner = m.McporterRunner.__new__(m.McporterRunner)
 
     def run(args, cwd):
-        raise m.McporterError('config_invalid', 'the working directory is missing or not reachable',
-                                detail='cwd_missing')
+        raise m.McporterError('config_invalid', 'working directory missing', detail='cwd_missing')
 
     runner.run = run
     with pytest.raises(m.McporterError) as caught:
