@@ -617,6 +617,12 @@ def classify_call_result(result):
 class McporterRunner(object):
     '''Runs mcporter with the collection's environment, user switch and timeouts.'''
 
+    @classmethod
+    def from_params(cls, params):
+        '''A runner from the options the doc fragment gives every mcporter module.'''
+        return cls(mcporter_path=params['mcporter_path'], timeout=params['timeout'],
+                   environment=params['environment'], env_file=params['env_file'], run_as=params['run_as'])
+
     def __init__(self, mcporter_path='mcporter', timeout=30, environment=None, env_file=None, run_as=None,
                  base_env=None):
         if int(timeout) < 1:

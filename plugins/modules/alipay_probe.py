@@ -225,13 +225,7 @@ def main():
         module.fail_json(msg='server may not contain dots, whitespace or parentheses', **result)
 
     try:
-        runner = McporterRunner(
-            mcporter_path=params['mcporter_path'],
-            timeout=params['timeout'],
-            environment=params['environment'],
-            env_file=params['env_file'],
-            run_as=params['run_as'],
-        )
+        runner = McporterRunner.from_params(params)
     except McporterError as exc:
         fail(exc.message, exc.classification, exc.detail)
     module.no_log_values.update(runner.secret_values())

@@ -461,13 +461,7 @@ def main():
         module.fail_json(msg='%s' % exc, **result)
 
     try:
-        runner = McporterRunner(
-            mcporter_path=params['mcporter_path'],
-            timeout=params['timeout'],
-            environment=params['environment'],
-            env_file=params['env_file'],
-            run_as=params['run_as'],
-        )
+        runner = McporterRunner.from_params(params)
     except McporterError as exc:
         module.fail_json(msg=exc.message, classification=exc.classification, detail=exc.detail,
                          remediation=remediation(exc.classification), **result)
