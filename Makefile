@@ -31,4 +31,4 @@ demo: prepare
 
 clean:
 	-tests/harness/demo.sh down
-	rm -rf .cache/tree .cache/collections $(HARNESS_STATE)/build
+	rm -rf .cache/tree .cache/collections $(HARNESS_STATE)/build $(HARNESS_STATE)/packaged

@@ -20,5 +20,8 @@ done
 "$here/standin.sh" publish
 eval "$("$VENV/bin/python" "$here/openbao.py" start "$bao_state" | sed 's/^/export /')"
 log "OpenBao dev server at $VAULT_ADDR"
-export MIRROR_PORT REGISTRY_PORT HARNESS_STATE
+# Where the venv's `ansible` package keeps the collections it bundles (community.*, containers.podman,
+# ansible.posix), for scenarios that name their collection paths explicitly.
+MCPOPS_SITE_PACKAGES=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+export MIRROR_PORT REGISTRY_PORT HARNESS_STATE MCPOPS_SITE_PACKAGES
 "$@"
