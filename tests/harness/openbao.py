@@ -44,21 +44,33 @@ def _wait_ready(addr, proc, timeout=30):
     raise RuntimeError(f"OpenBao at {addr} did not become ready in {timeout} s")
 
 
-def start(state_dir):
-    """Start a dev server; returns {"addr", "token", "pid"} and records it in state_dir."""
+def start(state_dir, audit_log=None):
+    """Start a dev server; returns {"addr", "token", "pid"} and records it in state_dir.
+
+    With audit_log (a file path), a file audit device logs every request there as JSON lines.
+    """
     os.makedirs(state_dir, exist_ok=True)
     port = _free_port()
     token = "test-root-" + secrets.token_hex(12)
     addr = f"http://127.0.0.1:{port}"
+    extra = []
+    if audit_log:
+        # OpenBao refuses `bao audit enable` over the API; audit devices come from the config file.
+        config = os.path.join(state_dir, "audit.hcl")
+        with open(config, "w", encoding="utf-8") as out:
+            out.write(f'audit "file" "file" {{\n  options {{\n    file_path = {json.dumps(str(audit_log))}\n  }}\n}}\n')
+        extra.append(f"-config={config}")
     log = open(os.path.join(state_dir, "openbao.log"), "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         [_bao_binary(), "server", "-dev", f"-dev-root-token-id={token}",
-         f"-dev-listen-address=127.0.0.1:{port}"],
+         f"-dev-listen-address=127.0.0.1:{port}", *extra],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, env={**os.environ, "HOME": state_dir},
     )
     _wait_ready(addr, proc)
     info = {"addr": addr, "token": token, "pid": proc.pid}
+    if audit_log:
+        info["audit_log"] = str(audit_log)
     with open(os.path.join(state_dir, "openbao.json"), "w", encoding="utf-8") as out:
         json.dump(info, out)
     return info
@@ -73,6 +85,9 @@ def stop(state_dir):
     with contextlib.suppress(ProcessLookupError):
         os.killpg(info["pid"], signal.SIGTERM)
         for dummy in range(50):
+            # Started by this process, the server stays a zombie (still signalable) until reaped.
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(info["pid"], os.WNOHANG)
             os.killpg(info["pid"], 0)
             time.sleep(0.1)
         os.killpg(info["pid"], signal.SIGKILL)
@@ -80,8 +95,8 @@ def stop(state_dir):
 
 
 @contextlib.contextmanager
-def running(state_dir):
-    info = start(state_dir)
+def running(state_dir, audit_log=None):
+    info = start(state_dir, audit_log=audit_log)
     try:
         yield info
     finally:
