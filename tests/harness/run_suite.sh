@@ -35,9 +35,58 @@ step sanity bash -c "cd '$tree' && HOME='$sanity_home' ansible-test sanity --pyt
 step units bash -c "cd '$tree' && HOME='$sanity_home' ansible-test units --python 3.11 --venv --requirements --color no"
 # Repository checks (role docs and specs) and tests on real services (OpenBao, the server stand-in).
 step pytest python -m pytest tests/repo tests/integration -q -p no:cacheprovider
-step build bash -c "ansible-galaxy collection build --force --output-path '$HARNESS_STATE/build' >/dev/null && ls '$HARNESS_STATE'/build/mcpops-alipay_mcp-*.tar.gz"
-for s in $scenarios; do
-  step "molecule-$s" "$ROOT/tests/harness/services.sh" molecule test -s "$s"
+# Builds the tarball, checks what it ships and installs it into $HARNESS_STATE/packaged, where the
+# `install` scenario runs it from.
+step build "$ROOT/tests/harness/package.sh"
+
+# Molecule scenarios run in MOLECULE_LANES lanes at once (default 2): each scenario has its own
+# loopback addresses, container names and OpenBao, and spends much of its time waiting on SSH and
+# on the servers it starts. The mirror and registry are started once here for every lane, so no
+# lane stops them under another. Longest scenarios first, each to the lane with the least work.
+lanes=${MOLECULE_LANES:-2}
+declare -A expected=([fleet]=900 [alipay_mcp_leaks]=330 [alipay_mcp]=250 [install]=200 [health]=150
+                     [alipay_mcp_bad_input]=130 [install_failures]=60)
+started_services=()
+stop_services() { for svc in "${started_services[@]}"; do "$ROOT/tests/harness/$svc" stop; done; }
+trap stop_services EXIT
+if [[ -n ${scenarios// /} && $scenarios != none ]]; then
+  for svc in node_mirror.sh verdaccio.sh; do
+    if ! "$ROOT/tests/harness/$svc" running; then "$ROOT/tests/harness/$svc" serve; started_services+=("$svc"); fi
+  done
+  "$ROOT/tests/harness/standin.sh" publish
+fi
+ordered=$(for s in $scenarios; do [[ $s == none ]] || echo "${expected[$s]:-120} $s"; done | sort -rn | cut -d' ' -f2)
+declare -a lane_load lane_list
+for ((i = 0; i < lanes; i++)); do lane_load[i]=0; lane_list[i]=""; done
+for s in $ordered; do
+  best=0
+  for ((i = 1; i < lanes; i++)); do ((lane_load[i] < lane_load[best])) && best=$i; done
+  lane_load[best]=$((lane_load[best] + ${expected[$s]:-120}))
+  lane_list[best]+=" $s"
+done
+run_scenario() {
+  local s=$1 start=$SECONDS rc=0
+  rm -f "$logs/molecule-$s.rc"
+  "$ROOT/tests/harness/services.sh" molecule test -s "$s" >"$logs/molecule-$s.log" 2>&1 || rc=$?
+  echo "$rc $((SECONDS - start))" >"$logs/molecule-$s.rc"
+  log "== molecule-$s: $( ((rc == 0)) && echo passed || echo FAILED) ($((SECONDS - start)) s)"
+}
+pids=()
+for ((i = 0; i < lanes; i++)); do
+  [[ -n ${lane_list[i]} ]] || continue
+  log "== lane $i:${lane_list[i]}"
+  (for s in ${lane_list[i]}; do run_scenario "$s"; done) &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+for s in $ordered; do
+  cat "$logs/molecule-$s.log"
+  read -r rc secs <"$logs/molecule-$s.rc" || { rc=1; secs=0; }
+  if ((rc == 0)); then
+    passed=$((passed + 1)); log "== molecule-$s: passed ($secs s)"
+  else
+    failed=$((failed + 1)); failures+=("molecule-$s"); log "== molecule-$s: FAILED ($secs s), log: $logs/molecule-$s.log"
+  fi
 done
 
 ((failed)) && log "failed: ${failures[*]}"

@@ -2,7 +2,7 @@
 
 Each request becomes one line "METHOD PATH STATUS" in the log so tests can count downloads.
 A file named PATH.override next to a served file is served instead of it, which lets a test
-corrupt a tarball or a signature without rebuilding the mirror.
+corrupt a tarball or a signature without rebuilding the mirror. /_/TAG/PATH serves PATH.
 """
 
 import argparse
@@ -17,6 +17,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     log_path = None
 
     def translate_path(self, path):
+        # /_/TAG/REST serves REST: scenarios running at once tag their URLs to count only their own
+        # requests in the shared log.
+        parts = path.split("/", 3)
+        if len(parts) == 4 and parts[1] == "_":
+            path = "/" + parts[3]
         real = super().translate_path(path)
         return real + ".override" if os.path.isfile(real + ".override") else real
 
