@@ -11,7 +11,7 @@ ln -sfn "$ROOT" "$cache/collections/ansible_collections/mcpops/alipay_mcp"
 tree=$cache/tree/ansible_collections/mcpops/alipay_mcp
 rm -rf "$tree"; mkdir -p "$tree"
 (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
-  case $f in molecule/*|tests/harness/*|tests/fixtures/*|tests/integration/*|tests/repo/*|.config/*|.ci/*|benchmarks/*|requirements/*|Makefile) continue ;; esac
+  case $f in molecule/*|tests/harness/*|tests/fixtures/*|tests/integration/*|tests/repo/*|.config/*|.ci/*|benchmarks/*|docs/benchmarks/*|requirements/*|Makefile) continue ;; esac
   [[ -e $f ]] && printf '%s\0' "$f"; done | xargs -0 cp --parents -t "$tree")
 # ansible-test reads the tree's git state when it has one; a fresh repository keeps it self-contained.
 (cd "$tree" && git init -q && git add -A >/dev/null)
