@@ -45,7 +45,7 @@ step build "$ROOT/tests/harness/package.sh"
 # lane stops them under another. Longest scenarios first, each to the lane with the least work.
 lanes=${MOLECULE_LANES:-2}
 declare -A expected=([fleet]=900 [alipay_mcp_leaks]=330 [alipay_mcp]=250 [install]=200 [health]=150
-                     [alipay_mcp_bad_input]=130 [install_failures]=60)
+                     [alipay_mcp_bad_input]=130 [install_failures]=60 [faults]=400)
 started_services=()
 stop_services() { for svc in "${started_services[@]}"; do "$ROOT/tests/harness/$svc" stop; done; }
 trap stop_services EXIT
