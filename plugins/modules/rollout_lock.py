@@ -59,8 +59,10 @@ options:
 attributes:
   action:
     support: full
+    description: The waiting and the check of dead holders run on the controller, in the action plugin.
   async:
     support: none
+    description: The lock must be held by the run itself.
   check_mode:
     support: full
     details: The lock is taken in check mode too, so a check run never reads a host another run is changing.
