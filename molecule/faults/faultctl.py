@@ -79,7 +79,8 @@ class Faults(fleetctl.Fleet):
                        ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks,fault_injection",
                        MCPOPS_FAULT_RUN=name)
         if fault:
-            run_env.update(MCPOPS_FAULT_TASK=fault[0], MCPOPS_FAULT_WHEN=fault[1], MCPOPS_FAULT_ACTION=fault[2])
+            run_env.update(MCPOPS_FAULT_TASK=fault[0], MCPOPS_FAULT_WHEN=fault[1], MCPOPS_FAULT_ACTION=fault[2],
+                           MCPOPS_FAULT_MODULE=fault[3] if len(fault) > 3 else "")
         run_env.update(env or {})
         cmd = ["ansible-playbook", "-i", self.inventory, "mcpops.alipay_mcp.deploy", "-e", "target_hosts=all"] + list(args)
         handle = open(log, "w", encoding="utf-8")  # pylint: disable=consider-using-with
@@ -184,8 +185,10 @@ class Faults(fleetctl.Fleet):
         whole old or new file, no temporary file holds a key, and a rerun converges."""
         shutil.rmtree(self.local_temp, ignore_errors=True)
         rc, out = self.run("sigkill", "-e", self.tools_arg(NEW_TOOLS),
-                           fault=("Write the mcporter config", "first-result", "sigkill"))
+                           fault=("Write the mcporter config", "first-result", "sigkill", "secret_file"))
         self.expect(rc == -signal.SIGKILL, "the controller was killed (rc=%s)" % rc)
+        written = [h for h in self.hosts if self.deployed_tools(h) == norm(NEW_TOOLS)]
+        self.expect(written, "the kill came while configs were written: %s already had the new one" % written)
         for h in self.hosts:
             self.check_host_files(h, [NEW_TOOLS, OLD_TOOLS])
         self.check_controller_temp()
@@ -223,7 +226,7 @@ class Faults(fleetctl.Fleet):
         flag = tempfile.mktemp(prefix="fault-hold-", dir=EPHEMERAL)
         open(flag, "w").close()  # pylint: disable=consider-using-with
         first, first_log = self.start("concurrent-first", "--limit", host, "-e", self.tools_arg(OLD_TOOLS),
-                                      fault=("Write the mcporter config", "start", "hold:" + flag))
+                                      fault=("Write the mcporter config", "start", "hold:" + flag, "secret_file"))
         try:
             self.expect(self.wait_for_lock(host), "the first rollout holds %s" % host)
             rc, out = self.run("concurrent-no-wait", "--limit", host, "-e", self.tools_arg(NEW_TOOLS),
