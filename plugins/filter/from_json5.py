@@ -24,7 +24,7 @@ def from_json5(text):
         return json5.loads(to_text(text, errors='surrogate_or_strict'))
     except ValueError as exc:
         # The message gives the position only; the text itself may hold settings worth keeping private.
-        raise AnsibleFilterError('not valid JSON5: %s' % str(exc).split('\n')[0][:200])
+        raise AnsibleFilterError('not valid JSON5: %s' % str(exc).split('\n', maxsplit=1)[0][:200])
 
 
 class FilterModule(object):
