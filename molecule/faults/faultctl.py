@@ -223,8 +223,8 @@ class Faults(fleetctl.Fleet):
         """Two more rollouts start while one holds a host: with no wait one fails naming the holder; with
         the default wait the other runs once the holder is done, so the writes never interleave."""
         host = self.hosts[0]
-        flag = tempfile.mktemp(prefix="fault-hold-", dir=EPHEMERAL)
-        open(flag, "w").close()  # pylint: disable=consider-using-with
+        handle, flag = tempfile.mkstemp(prefix="fault-hold-", dir=EPHEMERAL)
+        os.close(handle)
         first, first_log = self.start("concurrent-first", "--limit", host, "-e", self.tools_arg(OLD_TOOLS),
                                       fault=("Write the mcporter config", "start", "hold:" + flag, "secret_file"))
         try:
@@ -280,7 +280,7 @@ class Faults(fleetctl.Fleet):
 def cmd_cases(hosts):
     faults = Faults(hosts)
     for case in (faults.case_sigkill_mid_write, faults.case_concurrent_rollouts, faults.case_host_disappears):
-        print("== " + case.__doc__.split("\n")[0])
+        print("== " + case.__doc__.split("\n", maxsplit=1)[0])
         try:
             case()
         except Exception as exc:  # pylint: disable=broad-except
