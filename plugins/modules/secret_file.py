@@ -180,6 +180,10 @@ def run(module):
     if not os.path.isabs(path):
         module.fail_json(msg='path %s is not absolute' % path, **result)
     if not os.path.isdir(os.path.dirname(path)):
+        if module.check_mode:
+            # An earlier task would create the directory; the file would be new.
+            result.update(changed=True, created=True, content_changed=True)
+            module.exit_json(**result)
         module.fail_json(msg='the directory of %s does not exist' % path, **result)
     try:
         uid = resolve_id(params['owner'], 'owner')

@@ -125,3 +125,11 @@ def test_a_symlink_is_not_followed(tmp_path, capsys):
     result = run(capsys, path=str(link), content=SECRET)
     assert result['failed'] and 'not a regular file' in result['msg']
     assert target.read_text() == 'x'
+
+
+def test_check_mode_before_the_directory_exists(tmp_path, capsys):
+    path = tmp_path / 'config' / 'mcporter.json'
+    result = run(capsys, check_mode=True, path=str(path), content=SECRET)
+    assert result['changed'] and result['created'] and not (tmp_path / 'config').exists()
+    result = run(capsys, path=str(path), content=SECRET)
+    assert result['failed'] and 'does not exist' in result['msg']
