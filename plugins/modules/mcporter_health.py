@@ -272,7 +272,9 @@ agent_view:
       type: str
 '''
 
+import json
 import os
+import threading
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -390,6 +392,42 @@ def check_server(runner, name, record, config_dir, cwd, expected, retries, retry
     return _server_result(name, issues, **fields)
 
 
+def plain_entries(config):
+    '''The config's own server entries when it is plain JSON, else None (mcporter's reading decides).'''
+    try:
+        with open(config, encoding='utf-8') as handle:
+            document = json.load(handle)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    servers = document.get('mcpServers') if isinstance(document, dict) else None
+    if not isinstance(servers, dict):
+        return None
+    return dict((name, record) for name, record in servers.items() if isinstance(record, dict))
+
+
+def same_entry(local, declared, config_dir):
+    '''Whether a plain-JSON entry lists exactly as the entry mcporter read from the same file.'''
+    return (filter_free_entry(local, config_dir) == filter_free_entry(declared, config_dir)
+            and local.get('allowedTools') == declared.get('allowedTools')
+            and local.get('blockedTools') == declared.get('blockedTools'))
+
+
+class DeclaredServers(threading.Thread):
+    '''`mcporter config list` in the background: mcporter's own reading and validation of the config.'''
+
+    def __init__(self, runner, config, cwd):
+        threading.Thread.__init__(self)
+        self.daemon = True
+        self.runner, self.config, self.cwd = runner, config, cwd
+        self.servers, self.error = None, None
+
+    def run(self):
+        try:
+            self.servers = self.runner.config_servers(self.config, self.cwd)
+        except McporterError as exc:
+            self.error = exc
+
+
 def agent_view(runner, workspace, expect):
     view = {
         'workspace': workspace,
@@ -469,11 +507,25 @@ def main():
 
     cwd = workspace_for(config)
     config_dir = os.path.dirname(os.path.abspath(config))
-    try:
-        declared = runner.config_servers(config, cwd)
-    except McporterError as exc:
+    # mcporter reads and validates the config (`config list`) while the servers a plain-JSON reading of
+    # the same file declares are already being listed: each listing is kept only when mcporter read
+    # that entry the same way, otherwise it is listed again from mcporter's reading. Same results as
+    # one after the other, without waiting for the extra mcporter start first.
+    reader = DeclaredServers(runner, config, cwd)
+    reader.start()
+    local = plain_entries(config)
+    early = {}
+    if local is not None:
+        for name in (params['servers'] if params['servers'] is not None else list(local)):
+            if name in local and name not in early:
+                early[name] = check_server(runner, name, local[name], config_dir, cwd, expected.get(name),
+                                           params['retries'], params['retry_delay'])
+    reader.join()
+    if reader.error is not None:
+        exc = reader.error
         module.fail_json(msg='Cannot read %s: %s' % (config, exc.message), classification=exc.classification,
                          remediation=runner.remediation(exc.classification), detail=exc.detail, **result)
+    declared = reader.servers
 
     names = params['servers'] if params['servers'] is not None else list(declared)
     if not names:
@@ -488,6 +540,9 @@ def main():
         if name not in declared:
             servers.append(_server_result(name, [_issue(runner, 'server_not_in_config')],
                                           expected_tools=expected.get(name)))
+            continue
+        if name in early and same_entry(local[name], declared[name], config_dir):
+            servers.append(early[name])
             continue
         servers.append(check_server(runner, name, declared[name], config_dir, cwd, expected.get(name),
                                     params['retries'], params['retry_delay']))
