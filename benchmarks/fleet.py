@@ -60,6 +60,7 @@ CONFIG = "/home/openclaw/.openclaw/workspace/config/mcporter.json"
 MCPORTER = "/usr/local/bin/mcporter"
 STANDIN_STATE = "/etc/mcp-server-alipay-standin.json"
 DEFAULT_OUT = os.path.join(ROOT, "docs", "benchmarks")
+DEFAULT_NOTES = os.path.join(DEFAULT_OUT, "notes.md")
 
 TARGET_RERUN_FLOOR = 15.0
 TARGET_MODULE_COMMAND = 1.15
@@ -376,7 +377,7 @@ class Bench:
         return self.timed(name, argv + (["-a", module_args] if module_args else []), env)
 
     def measure_size(self, n):
-        runs = self.args.runs
+        runs = self.args.runs_by_size[n]
         hosts = {host_name(i) for i in range(1, n + 1)}
         tag = "bench-%d" % n
         log("N=%d: starting %d fresh host(s)" % (n, n))
@@ -545,7 +546,7 @@ TIMING_SECTIONS = (
 )
 
 
-def write_markdown(path, summaries, results, facts, command, started):
+def write_markdown(path, summaries, results, facts, command, started, notes=None):
     out = ["# Fleet benchmark results", "",
            "Written by `benchmarks/fleet.py`; what it measures and how to read it: "
            "[benchmarks/README.md](../../benchmarks/README.md).", "",
@@ -559,12 +560,19 @@ def write_markdown(path, summaries, results, facts, command, started):
            "| Kernel | %s |" % facts["kernel"],
            "| Ansible | %s |" % facts["ansible_core"],
            "| Podman | %s |" % facts["podman"], "",
-           "Times are wall seconds of the whole command as an operator runs it, medians of %d run(s) per "
+           "Times are wall seconds of the whole command as an operator runs it, medians of %s run(s) per "
            "measurement (the first deploy runs once per N, on fresh hosts); CPU is user+sys seconds of the "
-           "command's process tree on the controller." % summaries[0]["runs"], ""]
+           "command's process tree on the controller." % ", ".join(
+               sorted({"%d (N=%s)" % (k, ",".join(str(x["n"]) for x in summaries if x["runs"] == k))
+                       for k in {x["runs"] for x in summaries}}) if len({x["runs"] for x in summaries}) > 1
+               else str(summaries[0]["runs"])), ""]
     if float(facts["load"].split()[0]) > (facts["nproc"] or 1):
         out += ["The load average at the start was above nproc: other work shared the CPUs, so absolute times "
                 "are inflated and ratios are noisier than on a quiet machine.", ""]
+    out += ["The controller and every host share the same %s CPU(s): the containers' sshd, Python and Node "
+            "processes compete with ansible-playbook itself, so the times grow with N faster than on a real fleet, and "
+            "the time ratios move with the load of the machine (compare them only between runs on the same machine "
+            "under similar load)." % facts["nproc"], ""]
     out += ["## Targets", "", "| N | Target | Wanted | Measured | Verdict |", "|---|---|---|---|---|"]
     for s in summaries:
         out += ["| %d | %s | %s | %s | %s |" % ((s["n"],) + t) for t in s["targets"]]
@@ -607,6 +615,8 @@ def write_markdown(path, summaries, results, facts, command, started):
         cols = ["%.2f" % r["first"]["wall"]] + [
             " ".join("%.2f" % x["wall"] for x in r[key]) for key in ("rerun", "health", "floor", "module", "command")]
         out.append("| %d | %s |" % (r["n"], " | ".join(cols)))
+    if notes:
+        out += ["", notes.strip()]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(out) + "\n")
 
@@ -795,9 +805,14 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1,5,20", help="host counts N, comma-separated (default 1,5,20)")
-    parser.add_argument("--runs", type=int, default=3, help="runs K of every repeated measurement (default 3)")
+    parser.add_argument("--runs", default="3",
+                        help="runs K of every repeated measurement (default 3); or one K per size, comma-separated "
+                             "like the sizes (3,3,1: fewer runs of the largest size when time is short)")
     parser.add_argument("--forks", type=int, default=0,
                         help="Ansible forks (default: the largest size, so every host of a run works at once)")
+    parser.add_argument("--notes", default=DEFAULT_NOTES,
+                        help="Markdown appended to results.md, for what the figures cannot say themselves (default "
+                             "docs/benchmarks/notes.md when it exists; '' for none)")
     parser.add_argument("--out", default=DEFAULT_OUT, help="where results.md and time_vs_hosts.png go "
                                                           "(default docs/benchmarks)")
     args = parser.parse_args(argv)
@@ -807,18 +822,43 @@ def parse_args(argv):
         parser.error("--sizes takes whole numbers separated by commas, like 1,5,20")
     if not args.sizes or min(args.sizes) < 1 or max(args.sizes) > 99:
         parser.error("--sizes must be between 1 and 99 (addresses 127.0.0.101-199)")
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    try:
+        runs = [int(x) for x in args.runs.split(",") if x.strip()]
+    except ValueError:
+        parser.error("--runs takes a whole number, or one per size separated by commas")
+    if len(runs) == 1:
+        runs = runs * len(args.sizes)
+    if len(runs) != len(args.sizes) or min(runs) < 1:
+        parser.error("--runs must be at least 1, given once or once per size")
+    args.runs_by_size = dict(zip(args.sizes, runs))
     args.forks = args.forks or max(args.sizes)
     return args
 
 
 def reproduce_command(args):
     argv = [".venv/bin/python", "benchmarks/fleet.py", "--sizes", ",".join(map(str, args.sizes)),
-            "--runs", str(args.runs), "--forks", str(args.forks)]
+            "--runs", args.runs.replace(" ", ""), "--forks", str(args.forks)]
     if os.path.abspath(args.out) != DEFAULT_OUT:
         argv += ["--out", args.out]
     return shlex.join(argv)
+
+
+def write_outputs(args, results, facts, started, partial=None):
+    """results.md and time_vs_hosts.png for the sizes measured so far; returns their summaries."""
+    facts["load_end"] = "%.2f %.2f %.2f" % os.getloadavg()
+    summaries = [summarise(r) for r in results]
+    os.makedirs(args.out, exist_ok=True)
+    notes = None
+    if args.notes and os.path.exists(args.notes):
+        with open(args.notes, encoding="utf-8") as handle:
+            notes = handle.read()
+    if partial:
+        notes = ("**Partial results** (%s): written when a size completed; the run went on with the next size, and "
+                 "these are the last complete results if it was stopped.\n\n" % partial) + (notes or "")
+    write_markdown(os.path.join(args.out, "results.md"), summaries, results, facts, reproduce_command(args), started,
+                   notes)
+    draw_chart(os.path.join(args.out, "time_vs_hosts.png"), summaries)
+    return summaries
 
 
 def main(argv):
@@ -839,6 +879,12 @@ def main(argv):
         bench.write_secrets()
         for n in args.sizes:
             results.append(bench.measure_size(n))
+            if n != args.sizes[-1]:
+                # Every completed size is written at once, so a run stopped during a later (longer) size
+                # still leaves the complete results of the sizes before it.
+                write_outputs(args, results, dict(facts), started,
+                              partial="sizes %s of %s" % (",".join(str(r["n"]) for r in results),
+                                                          ",".join(map(str, args.sizes))))
         failed = False
     except BenchError as exc:
         log("ERROR: %s" % exc)
@@ -852,14 +898,13 @@ def main(argv):
         log("removing the benchmark hosts and OpenBao")
         bench.cleanup(keep_logs=failed)
     if failed:
+        if results:
+            log("the results of the completed sizes (%s) are in %s" % (
+                ",".join(str(r["n"]) for r in results), os.path.join(args.out, "results.md")))
         return 130 if interrupted else 2
-    facts["load_end"] = "%.2f %.2f %.2f" % os.getloadavg()
 
-    summaries = [summarise(r) for r in results]
+    summaries = write_outputs(args, results, facts, started)
     print_summary(summaries)
-    os.makedirs(args.out, exist_ok=True)
-    write_markdown(os.path.join(args.out, "results.md"), summaries, results, facts, reproduce_command(args), started)
-    draw_chart(os.path.join(args.out, "time_vs_hosts.png"), summaries)
     print("\nwrote %s and %s" % (os.path.join(args.out, "results.md"), os.path.join(args.out, "time_vs_hosts.png")))
     gaps = sum(1 for s in summaries for t in s["targets"] if t[3] != "PASS")
     print("%d target(s) missed" % gaps if gaps else "every target met")
