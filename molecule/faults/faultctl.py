@@ -279,14 +279,7 @@ class Faults(fleetctl.Fleet):
 
 def cmd_cases(hosts):
     faults = Faults(hosts)
-    for case in (faults.case_sigkill_mid_write, faults.case_concurrent_rollouts, faults.case_host_disappears):
-        print("== " + case.__doc__.split("\n", maxsplit=1)[0])
-        try:
-            case()
-        except Exception as exc:  # pylint: disable=broad-except
-            faults.expect(False, "%s raised %r" % (case.__name__, exc))
-    print("%d failed checks" % len(faults.failures))
-    return 1 if faults.failures else 0
+    return faults.run_cases(faults.case_sigkill_mid_write, faults.case_concurrent_rollouts, faults.case_host_disappears)
 
 
 if __name__ == "__main__":

@@ -176,6 +176,18 @@ class Fleet:
         print("%s: rc=%d (%s)" % (name, proc.returncode, log))
         return proc.returncode, output
 
+    def run_cases(self, *cases):
+        """Runs each case (a method whose docstring's first line names it), keeps going after a
+        failed one, and returns the exit code: 1 when any check failed."""
+        for case in cases:
+            print("== " + case.__doc__.split("\n", maxsplit=1)[0])
+            try:
+                case()
+            except Exception as exc:  # pylint: disable=broad-except
+                self.expect(False, "%s raised %r" % (case.__name__, exc))
+        print("%d failed checks" % len(self.failures))
+        return 1 if self.failures else 0
+
     def expect(self, condition, message):
         print(("  ok    " if condition else "  FAIL  ") + message)
         if not condition:
@@ -326,16 +338,9 @@ class Fleet:
 
 def cmd_cases(hosts):
     fleet = Fleet(hosts)
-    for case in (fleet.case_rollback, fleet.case_max_fail, fleet.case_bad_input_last_batch,
-                 fleet.case_planned_rotation, fleet.case_emergency_rotation, fleet.case_health_report,
-                 fleet.case_remove):
-        print("== " + case.__doc__)
-        try:
-            case()
-        except Exception as exc:  # pylint: disable=broad-except
-            fleet.expect(False, "%s raised %s" % (case.__name__, exc))
-    print("%d failed checks" % len(fleet.failures))
-    return 1 if fleet.failures else 0
+    return fleet.run_cases(fleet.case_rollback, fleet.case_max_fail, fleet.case_bad_input_last_batch,
+                           fleet.case_planned_rotation, fleet.case_emergency_rotation, fleet.case_health_report,
+                           fleet.case_remove)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ here=$(dirname "$0")
 "$here/host_setup.sh"
 "$here/build_image.sh" bookworm
 "$here/build_image.sh" trixie
+"$here/build_image.sh" bookworm-systemd
 "$here/node_mirror.sh" build
 "$here/verdaccio.sh" install
 "$here/layout.sh"

@@ -25,27 +25,19 @@ step() {
 
 scenarios=${SCENARIOS:-$(cd molecule && for d in */molecule.yml; do echo "${d%/molecule.yml}"; done)}
 
-step lint ansible-lint --profile production
-# ansible-test keeps its sanity venvs under ~/.ansible/test; a HOME inside .cache keeps them (and the
-# offline get-pip bootstrap it would otherwise download) with the checkout.
-sanity_home=$(dirname "$HARNESS_STATE")/ansible-test-home
-mkdir -p "$sanity_home/.ansible/test/cache"
-cp tests/harness/ansible_test_get_pip.py "$sanity_home/.ansible/test/cache/get_pip_24_2.py"
-step sanity bash -c "cd '$tree' && HOME='$sanity_home' ansible-test sanity --python 3.11 --venv --requirements --color no"
-step units bash -c "cd '$tree' && HOME='$sanity_home' ansible-test units --python 3.11 --venv --requirements --color no"
-# Repository checks (role docs and specs) and tests on real services (OpenBao, the server stand-in).
-step pytest python -m pytest tests/repo tests/integration -q -p no:cacheprovider
 # Builds the tarball, checks what it ships and installs it into $HARNESS_STATE/packaged, where the
-# `install` scenario runs it from.
+# `install` scenario runs it from: first, so the scenarios can start.
 step build "$ROOT/tests/harness/package.sh"
 
-# Molecule scenarios run in MOLECULE_LANES lanes at once (default 2): each scenario has its own
-# loopback addresses, container names and OpenBao, and spends much of its time waiting on SSH and
-# on the servers it starts. The mirror and registry are started once here for every lane, so no
-# lane stops them under another. Longest scenarios first, each to the lane with the least work.
-lanes=${MOLECULE_LANES:-2}
-declare -A expected=([fleet]=900 [alipay_mcp_leaks]=330 [alipay_mcp]=250 [install]=200 [health]=150
-                     [alipay_mcp_bad_input]=130 [install_failures]=60 [faults]=400)
+# Molecule scenarios run in MOLECULE_LANES lanes at once (default 3) while the static checks run in
+# the foreground: each scenario has its own loopback addresses, container names and OpenBao, and
+# spends much of its time waiting on SSH, on the servers it starts and on timeouts it provokes.
+# The mirror and registry are started once here for every lane, so no lane stops them under
+# another. Longest scenarios first, each to the lane with the least work (expected seconds, as
+# measured on a 2-core machine running the whole suite).
+lanes=${MOLECULE_LANES:-3}
+declare -A expected=([fleet]=1150 [faults]=800 [alipay_mcp]=400 [alipay_mcp_leaks]=380 [alipay_mcp_bad_input]=350
+                     [gateway]=420 [install]=240 [install_failures]=220 [health]=180)
 started_services=()
 stop_services() { for svc in "${started_services[@]}"; do "$ROOT/tests/harness/$svc" stop; done; }
 trap stop_services EXIT
@@ -78,6 +70,18 @@ for ((i = 0; i < lanes; i++)); do
   (for s in ${lane_list[i]}; do run_scenario "$s"; done) &
   pids+=($!)
 done
+
+step lint ansible-lint --profile production
+# ansible-test keeps its sanity venvs under ~/.ansible/test; a HOME inside .cache keeps them (and the
+# offline get-pip bootstrap it would otherwise download) with the checkout.
+sanity_home=$(dirname "$HARNESS_STATE")/ansible-test-home
+mkdir -p "$sanity_home/.ansible/test/cache"
+cp tests/harness/ansible_test_get_pip.py "$sanity_home/.ansible/test/cache/get_pip_24_2.py"
+step sanity bash -c "cd '$tree' && HOME='$sanity_home' ansible-test sanity --python 3.11 --venv --requirements --color no"
+step units bash -c "cd '$tree' && HOME='$sanity_home' ansible-test units --python 3.11 --venv --requirements --color no"
+# Repository checks (role docs and specs) and tests on real services (OpenBao, the server stand-in).
+step pytest python -m pytest tests/repo tests/integration -q -p no:cacheprovider
+
 for pid in "${pids[@]}"; do wait "$pid" || true; done
 for s in $ordered; do
   cat "$logs/molecule-$s.log"
