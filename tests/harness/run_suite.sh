@@ -36,8 +36,8 @@ step build "$ROOT/tests/harness/package.sh"
 # another. Longest scenarios first, each to the lane with the least work (expected seconds, as
 # measured on a 2-core machine running the whole suite).
 lanes=${MOLECULE_LANES:-3}
-declare -A expected=([fleet]=1150 [faults]=800 [alipay_mcp]=400 [alipay_mcp_leaks]=380 [alipay_mcp_bad_input]=350
-                     [gateway]=420 [install]=240 [install_failures]=220 [health]=180)
+declare -A expected=([fleet]=2200 [faults]=1600 [gateway]=1100 [alipay_mcp]=700 [alipay_mcp_bad_input]=620
+                     [alipay_mcp_leaks]=610 [health]=480 [install]=430 [install_failures]=400)
 started_services=()
 stop_services() { for svc in "${started_services[@]}"; do "$ROOT/tests/harness/$svc" stop; done; }
 trap stop_services EXIT
