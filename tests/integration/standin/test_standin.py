@@ -321,7 +321,7 @@ def test_accepted_private_key_encodings(ready, registered, keys, encoding):
 @pytest.mark.parametrize(
     "bad_env",
     [
-        {"AP_APP_KEY": "pkcs8_pem"},  # keeps its BEGIN PRIVATE KEY armour: fails like the real server
+        {"AP_APP_KEY": "pkcs8_pem"},  # keeps its PKCS#8 armour lines: fails like the real server
         {"AP_APP_KEY": "spki_b64"},  # the two keys swapped
         {"AP_PUB_KEY": "pkcs8_b64"},
         {"AP_APP_KEY": "truncated"},
